@@ -18,8 +18,8 @@ from django.db import transaction
 from tqdm import tqdm
 
 from annotation.models import Candidate, CandidateSet, Comparison, Origin, Prompt, SamplingStrategy
-from annotation.services.languages import LanguageResolver, guess_language
-from annotation.services.readers import ImportFileError, ImportProblem, read_rows
+from annotation.services.languages import LanguageResolver, dominant_script, guess_language
+from annotation.services.readers import ImportFileError, ImportProblem, read_rows, text_problem
 
 MPO_TARGET_LANGUAGES = ["zh", "ja", "ko", "ar", "bn", "sw"]
 HUMAN, ASSISTANT = "\n\nHuman:", "\n\nAssistant:"
@@ -111,7 +111,14 @@ def _mpo_pair(row_no, rec, forced_language, problems) -> _Pair | None:
         "source_conversations", "source_chosen", "source_rejected", "target_conversations", "target_chosen", "target_rejected")}
     if any(v is None for v in values.values()):
         return None
-    language = forced_language or guess_language(values["target_conversations"], MPO_TARGET_LANGUAGES)
+    # The file is noisy: some target prompts or answers are still in English. The prompt's own script decides
+    # when it is not Latin; otherwise the three texts are judged together.
+    prompt = values["target_conversations"]
+    if dominant_script(prompt) != "LATIN":
+        text = prompt
+    else:
+        text = "\n".join(values[k] for k in ("target_conversations", "target_chosen", "target_rejected"))
+    language = forced_language or guess_language(text, MPO_TARGET_LANGUAGES)
     if language is None:
         problems.append(ImportProblem(row_no, "target_conversations", f"cannot tell the language among {MPO_TARGET_LANGUAGES}: give --language"))
         return None
@@ -136,9 +143,9 @@ def _check(pair: _Pair, resolver, problems) -> bool:
             problems.append(ImportProblem(p.row, "language", f"unknown language {p.language[:40]!r}"))
             ok = False
         for name in ("prompt", "chosen", "rejected"):
-            if not getattr(p, name):
+            if message := text_problem(getattr(p, name)):
                 field_name = f"{prefix}{'conversations' if name == 'prompt' and prefix else name}"
-                problems.append(ImportProblem(p.row, field_name, "empty text"))
+                problems.append(ImportProblem(p.row, field_name, message))
                 ok = False
         if p.chosen and p.chosen == p.rejected:
             problems.append(ImportProblem(p.row, f"{prefix}rejected", "identical to chosen: no preference to learn"))

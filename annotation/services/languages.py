@@ -39,11 +39,20 @@ def dominant_script(text: str) -> str:
         counts[script] = counts.get(script, 0) + 1
     if counts.get("HIRAGANA", 0) + counts.get("KATAKANA", 0) > 0:
         return "HIRAGANA"  # Japanese mixes kana with Han; any kana decides it
-    return max(counts, key=counts.get) if counts else "UNKNOWN"
+    total = sum(counts.values())
+    # Latin names and brands are common inside other scripts ("Cloudflare" in a Chinese sentence), so a
+    # non-Latin script with a tenth of the letters decides.
+    others = {k: v for k, v in counts.items() if k != "LATIN" and v >= 0.1 * total}
+    if others:
+        return max(others, key=others.get)
+    return "LATIN" if counts else "UNKNOWN"
 
 
 def guess_language(text: str, among: list[str]) -> str | None:
-    """The language of `text` among `among`, by script; Latin script only decides when one candidate uses it."""
+    """The language of `text` among `among`, by script; Latin script only decides when one candidate uses it.
+
+    Give several texts of one item joined together (prompt and answers) when one of them may be off-language.
+    """
     script = dominant_script(text)
     code = _SCRIPT_LANGUAGE.get(script)
     if code in among:

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from annotation.models import HarmCategory, HarmLabel, HarmScope, Origin, Prompt
 from annotation.services.languages import LanguageResolver
-from annotation.services.readers import ImportFileError, ImportProblem, parse_list, read_rows
+from annotation.services.readers import ImportFileError, ImportProblem, parse_list, read_rows, text_problem
 
 BATCH_SIZE = 2000
 METADATA_SKIP = {"id", "external_id"}
@@ -160,12 +160,12 @@ def plan_prompts(df, resolver: LanguageResolver) -> list[_PlannedPrompt]:
             text_field = "prompt" if shape == "aya" else "text"
             text = (rec.get(text_field) or "").strip()
             lang = resolver.get(rec.get("language"))
-            if not text:
-                problems.append(ImportProblem(row_no, text_field, "empty text"))
+            if message := text_problem(text):
+                problems.append(ImportProblem(row_no, text_field, message))
             if lang is None:
                 problems.append(ImportProblem(row_no, "language", f"unknown language {str(rec.get('language'))[:40]!r}"))
             label = labels.parse(row_no, rec, problems) if labels else None
-            if text and lang:
+            if not message and lang:
                 used = {text_field, "language", *AYA_LABEL_FIELDS}
                 add(_PlannedPrompt(row_no, ext, text, lang.pk, lang.code, _metadata(rec, used), label=label),
                     "id" if has_id else text_field)
@@ -180,11 +180,14 @@ def plan_prompts(df, resolver: LanguageResolver) -> list[_PlannedPrompt]:
             text = (rec.get(column) or "").strip()
             if not text:
                 continue  # a missing translation: counted by the caller, not an error
+            if message := text_problem(text):
+                problems.append(ImportProblem(row_no, column, message))
+                continue
             is_english = lang.code == "en"
             add(_PlannedPrompt(row_no, f"{ext}:{lang.code}", text, lang.pk, lang.code, meta,
                                english_key=None if is_english else english_key,
                                # The source's label describes the native prompt, not its English rendering.
-                               label=None if is_english else label), column)
+                               label=None if is_english else label), "id")
     if problems:
         raise ImportFileError(problems)
     return planned

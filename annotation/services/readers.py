@@ -148,3 +148,12 @@ def parse_list(value) -> list[str]:
             raise ValueError(f"expected a list, got {value[:80]!r}")
         return [str(v) for v in parsed]
     return [value]
+
+
+def text_problem(text: str) -> str | None:
+    """What is wrong with a text cell, if anything. NUL is refused because PostgreSQL cannot store it."""
+    if not text:
+        return "empty text"
+    if "\x00" in text:
+        return "contains a NUL character"
+    return None
