@@ -87,6 +87,10 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers wait for the lock instead of failing at once (the worker and the web share the file).
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Tests use a file, not memory, so that worker processes started by a test can open the same database.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("CROSSWALK_TEST_SQLITE", str(Path("/tmp") / f"crosswalk-test-{os.getpid()}.sqlite3"))
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -114,7 +118,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Queue names are free: each GPU node serves the queue it is started with (`training_worker --queue NAME`).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -134,6 +139,11 @@ CROSSWALK = {
     "LEASE_MINUTES": int(os.environ.get("CROSSWALK_LEASE_MINUTES", "30")),
     "GOLD_RATE": float(os.environ.get("CROSSWALK_GOLD_RATE", "0.1")),
     "CANDIDATES_PER_SET": int(os.environ.get("CROSSWALK_CANDIDATES_PER_SET", "4")),
+    # Training workers beat every RUN_HEARTBEAT_SECONDS; a running run silent for RUN_STALE_SECONDS is re-queued
+    # (it resumes from its last checkpoint) until it has been started RUN_MAX_ATTEMPTS times, then marked failed.
+    "RUN_HEARTBEAT_SECONDS": float(os.environ.get("CROSSWALK_RUN_HEARTBEAT_SECONDS", "10")),
+    "RUN_STALE_SECONDS": float(os.environ.get("CROSSWALK_RUN_STALE_SECONDS", "60")),
+    "RUN_MAX_ATTEMPTS": int(os.environ.get("CROSSWALK_RUN_MAX_ATTEMPTS", "3")),
 }
 
 # Production hardening: on whenever DEBUG is off, so `check --deploy` passes with the production variables set.

@@ -26,6 +26,10 @@ class TrainingRun(models.Model):
     config = models.JSONField(default=dict, blank=True, help_text="All hyperparameters, as run.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     worker = models.CharField(max_length=200, blank=True)
+    # The django-tasks queue a GPU node serves (`training_worker --queue NAME`), and the task that carries the run.
+    queue_name = models.CharField(max_length=100, default="default")
+    task_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker has started this run.")
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
