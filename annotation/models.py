@@ -108,8 +108,12 @@ class Prompt(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="authored_prompts"
     )
-    # A gold item: the known answer ({"harmful": bool, "harm_scope": str}) used to score annotators.
-    gold = models.JSONField(null=True, blank=True)
+    # A gold item: the known answer used to score annotators (annotation/services/assignment.py).
+    gold = models.JSONField(
+        null=True, blank=True,
+        help_text='Known answer for gold items: {"harmful": true|false, "harm_scope": "global"|"local"|"none"} '
+                  '(harm_scope optional). A label is correct when it matches every key given.',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -189,7 +193,11 @@ class CandidateSet(models.Model):
     source = models.CharField(max_length=200, blank=True)
     external_id = models.CharField(max_length=200, blank=True)
     diversity = models.FloatField(null=True, blank=True, help_text="Mean pairwise distance between candidates.")
-    gold = models.JSONField(null=True, blank=True, help_text='Known answer for gold items: {"best": position}.')
+    gold = models.JSONField(
+        null=True, blank=True,
+        help_text='Known answer for gold items: {"best": position}, a Candidate.position of this set. '
+                  'A comparison is correct when its best is that candidate.',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -333,3 +341,58 @@ class DatasetSnapshot(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class CuratorDecision(models.Model):
+    """A curator's decision about one item (a prompt or a candidate set), recorded beside its judgements.
+
+    Decisions are appended, never edited: the latest one per item is the item's current curation state.
+    """
+
+    class Decision(models.TextChoices):
+        ACCEPT = "accept", "accept"
+        EXCLUDE = "exclude", "exclude"
+        MORE = "more", "send back for more judgements"
+
+    prompt = models.ForeignKey(Prompt, null=True, blank=True, on_delete=models.CASCADE, related_name="decisions")
+    candidate_set = models.ForeignKey(
+        CandidateSet, null=True, blank=True, on_delete=models.CASCADE, related_name="decisions"
+    )
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    curator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="curator_decisions")
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(prompt__isnull=False, candidate_set__isnull=True)
+                | Q(prompt__isnull=True, candidate_set__isnull=False),
+                name="decision_on_exactly_one_item",
+            ),
+        ]
+
+    def __str__(self):
+        item = f"prompt {self.prompt_id}" if self.prompt_id else f"set {self.candidate_set_id}"
+        return f"{self.decision} {item}"
+
+
+class AuditLogEntry(models.Model):
+    """Who changed what, with the old and new values (Django's admin LogEntry keeps no values)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=50)
+    model = models.CharField(max_length=100, help_text="app_label.model")
+    object_id = models.CharField(max_length=64, blank=True)
+    old = models.JSONField(default=dict, blank=True)
+    new = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit log entries"
+        indexes = [models.Index(fields=["model", "object_id"])]
+
+    def __str__(self):
+        return f"{self.user} {self.action} {self.model} {self.object_id}"

@@ -10,7 +10,7 @@ from collections import Counter
 
 from django.db import transaction
 
-from annotation.models import Comparison, DatasetSnapshot, HarmLabel, Prompt
+from annotation.models import CandidateSet, Comparison, DatasetSnapshot, HarmLabel, Prompt
 
 # The filter keys a snapshot understands; each is optional. Unknown keys are refused so a typo never widens a dataset.
 FILTER_KEYS = {
@@ -20,7 +20,9 @@ FILTER_KEYS = {
     "harm_scopes",  # list of "global" / "local" / "none" (prompts with at least one such label)
     "prompt_ids",  # explicit list of prompt ids
     "created_before",  # ISO datetime: judgements made before this moment
+    "curation",  # "any" (default) / "not-excluded" / "accepted": by the latest curator decision (issue 5)
 }
+CURATION_CHOICES = ("any", "not-excluded", "accepted")
 
 
 class SnapshotError(ValueError):
@@ -40,7 +42,21 @@ def select_prompts(filters: dict):
         prompts = prompts.filter(pk__in=filters["prompt_ids"])
     if filters.get("harm_scopes"):
         prompts = prompts.filter(labels__harm_scope__in=filters["harm_scopes"]).distinct()
-    return prompts
+    return _curated(prompts, "prompt", filters)
+
+
+def _curated(items, item_field, filters):
+    """Apply the curation filter to Prompts or CandidateSets (each item by its own latest decision)."""
+    from annotation.services.review import accepted_q, excluded_q
+
+    curation = filters.get("curation") or "any"
+    if curation not in CURATION_CHOICES:
+        raise SnapshotError(f"unknown curation {curation!r}; one of {CURATION_CHOICES}")
+    if curation == "not-excluded":
+        return items.exclude(excluded_q(item_field))
+    if curation == "accepted":
+        return items.filter(accepted_q(item_field))
+    return items
 
 
 def _judgements(model, prompt_field, prompt_ids, filters):
@@ -79,8 +95,9 @@ def freeze_snapshot(name: str, *, filters: dict | None = None, user=None, descri
     prompts = select_prompts(filters)
     prompt_ids = list(prompts.values_list("pk", flat=True))
     label_ids = list(_judgements(HarmLabel, "prompt_id", prompt_ids, filters).values_list("pk", flat=True))
-    comparison_ids = list(
-        _judgements(Comparison, "candidate_set__prompt_id", prompt_ids, filters).values_list("pk", flat=True))
+    sets = _curated(CandidateSet.objects.filter(prompt_id__in=prompt_ids), "candidate_set", filters)
+    comparison_ids = list(_judgements(Comparison, "candidate_set__prompt_id", prompt_ids, filters)
+                          .filter(candidate_set__in=sets).values_list("pk", flat=True))
     labels, comparisons = snapshot_rows(prompt_ids, label_ids, comparison_ids)
     by_language = Counter(prompts.values_list("language__code", flat=True))
     snapshot = DatasetSnapshot.objects.create(
