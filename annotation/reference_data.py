@@ -53,13 +53,12 @@ HARM_CATEGORIES = [
 ]
 
 
-def seed(Language, HarmCategory):
+def seed(Language, HarmCategory, using="default"):
     """Create the reference rows that are missing; never touches rows a curator edited."""
-    existing = set(Language.objects.values_list("code", flat=True))
-    Language.objects.bulk_create(
-        [Language(code=c, name=n, direction=d) for c, n, d in LANGUAGES if c not in existing]
-    )
-    existing = set(HarmCategory.objects.values_list("slug", flat=True))
-    HarmCategory.objects.bulk_create(
+    languages, categories = Language.objects.using(using), HarmCategory.objects.using(using)
+    existing = set(languages.values_list("code", flat=True))
+    languages.bulk_create([Language(code=c, name=n, direction=d) for c, n, d in LANGUAGES if c not in existing])
+    existing = set(categories.values_list("slug", flat=True))
+    categories.bulk_create(
         [HarmCategory(slug=s, name=n, order=i) for i, (s, n) in enumerate(HARM_CATEGORIES) if s not in existing]
     )

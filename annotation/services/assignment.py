@@ -18,7 +18,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -29,10 +29,12 @@ from annotation.models import (
     Candidate,
     CandidateSet,
     Comparison,
+    CuratorDecision,
     HarmLabel,
     Language,
     Prompt,
 )
+from annotation.services.review import latest_decision, more_rounds
 
 LABEL, COMPARE = Assignment.Kind.LABEL, Assignment.Kind.COMPARE
 S = Assignment.Status
@@ -81,6 +83,12 @@ def _active_count(kind, item_id, now, exclude_pk=None) -> int:
     return Assignment.objects.filter(_active(now), **{field: item_id}).exclude(pk=exclude_pk).count()
 
 
+def quota(kind, item_id) -> int:
+    """Judgements an item needs: k, and k more each time a curator sent it back for more."""
+    rounds = CuratorDecision.objects.filter(**{_ITEM[kind][1]: item_id}, decision=CuratorDecision.Decision.MORE).count()
+    return _conf("JUDGEMENTS_PER_ITEM") * (1 + rounds)
+
+
 def languages_by_proficiency(user) -> list[int]:
     """Native languages first: an annotator who speaks Arabic and English gets the Arabic items first."""
     rank = {AnnotatorLanguage.Proficiency.NATIVE: 0, AnnotatorLanguage.Proficiency.FLUENT: 1}
@@ -100,9 +108,12 @@ def open_items(user, kind, now=None, *, gold=False, langs=None):
     if not gold:
         counts = (Assignment.objects.filter(_active(now), **{field: OuterRef("pk")})
                   .order_by().values(field).annotate(n=Count("pk")).values("n"))
-        qs = qs.alias(taken=Coalesce(Subquery(counts, output_field=IntegerField()), Value(0)))
-        qs = qs.filter(taken__lt=_conf("JUDGEMENTS_PER_ITEM"))
-    return qs
+        qs = qs.alias(taken=Coalesce(Subquery(counts, output_field=IntegerField()), Value(0)),
+                      quota=Value(_conf("JUDGEMENTS_PER_ITEM")) * (1 + more_rounds(field)))
+        qs = qs.filter(taken__lt=F("quota"))
+    # Items a curator excluded are finished, whatever their count.
+    return qs.alias(decision=latest_decision(field)).filter(
+        Q(decision__isnull=True) | ~Q(decision=CuratorDecision.Decision.EXCLUDE))
 
 
 def current_lease(user, kind=None, now=None) -> Assignment | None:
@@ -123,7 +134,7 @@ def _lease_one(user, kind, lang, now, gold) -> Assignment | None:
         if item is None:
             return None
         # The statement above saw a snapshot taken before the lock; count again now that we hold it.
-        if not gold and _active_count(kind, item.pk, now) >= _conf("JUDGEMENTS_PER_ITEM"):
+        if not gold and _active_count(kind, item.pk, now) >= quota(kind, item.pk):
             tried.append(item.pk)
             continue
         # No IntegrityError is possible here: the caller holds this annotator's row lock and open_items
@@ -174,8 +185,8 @@ def _renew(a, now):
     """Give an expired lease a fresh term if its item still has room (others may have taken the slot)."""
     model, field = _ITEM[a.kind][:2]
     model.objects.select_for_update().filter(pk=getattr(a, f"{field}_id")).exists()
-    if not a.is_gold and _active_count(a.kind, getattr(a, f"{field}_id"), now, exclude_pk=a.pk) >= _conf(
-            "JUDGEMENTS_PER_ITEM"):
+    item_id = getattr(a, f"{field}_id")
+    if not a.is_gold and _active_count(a.kind, item_id, now, exclude_pk=a.pk) >= quota(a.kind, item_id):
         raise LeaseError(LeaseError.TAKEN)
     a.status, a.finished_at = S.LEASED, None
     a.expires_at = now + timedelta(minutes=_conf("LEASE_MINUTES"))

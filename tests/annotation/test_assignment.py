@@ -186,3 +186,22 @@ def test_progress_counts():
     svc.next_task(u, "label")
     got = svc.progress(u)
     assert got["done_total"] == 1 and got["done_today"] == 1 and got["left"] == {"label": 1, "compare": 0}
+
+
+def test_curators_send_back_for_more_and_exclude():
+    from django.contrib.auth import get_user_model
+
+    from annotation.services.review import decide
+
+    curator = get_user_model().objects.create_user("cur", is_staff=True)
+    full, dropped = prompts(2)
+    users = [annotator(f"m{i}") for i in range(4)]
+    for user in users[:2]:
+        label(user, svc.next_task(user, "label"))
+    assert svc.next_task(users[2], "label").prompt_id == dropped.pk  # `full` has its k = 2
+    decide([full], "more", curator)
+    decide([dropped], "exclude", curator)
+    # Sent back: k more judgements from people who have not judged it; excluded: served to nobody new.
+    assert svc.next_task(users[3], "label").prompt_id == full.pk
+    svc.skip(users[2], svc.next_task(users[2], "label").pk)
+    assert svc.next_task(users[2], "label").prompt_id == full.pk
