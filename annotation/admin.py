@@ -469,8 +469,8 @@ class SetDecisionInline(PromptDecisionInline):
 
 @admin.register(models.CandidateSet)
 class CandidateSetAdmin(CurationActions, SummaryMixin, AuditedAdmin):
-    list_display = ("id", "prompt_text", "language", "strategy", "generator", "n_judgements_col", "agreement_col",
-                    "decision_col", "created_at")
+    list_display = ("id", "prompt_text", "language", "strategy", "generator", "diversity", "n_judgements_col",
+                    "agreement_col", "decision_col", "created_at")
     list_filter = (("prompt__language", admin.RelatedOnlyFieldListFilter), "strategy", SourceFilter, AgreementFilter,
                    JudgementCountFilter, ReviewFilter,
                    ("comparisons__annotator", admin.RelatedOnlyFieldListFilter), GoldItemFilter, "created_at",
