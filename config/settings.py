@@ -37,7 +37,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's JS and CSS as static files: /api/docs/ needs no CDN
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
@@ -124,14 +127,21 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: an unauthenticated API call then gets 401 with a WWW-Authenticate header.
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
     ],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Crosswalk API", "VERSION": "0.1.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Crosswalk API", "VERSION": "0.1.0",
+    "SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"Origin": "annotation.models.Origin", "HarmScope": "annotation.models.HarmScope"},
+}
 
 # Annotation workflow knobs (see annotation/services/assignment.py).
 CROSSWALK = {
@@ -139,6 +149,8 @@ CROSSWALK = {
     "LEASE_MINUTES": int(os.environ.get("CROSSWALK_LEASE_MINUTES", "30")),
     "GOLD_RATE": float(os.environ.get("CROSSWALK_GOLD_RATE", "0.1")),
     "CANDIDATES_PER_SET": int(os.environ.get("CROSSWALK_CANDIDATES_PER_SET", "4")),
+    # Items with >= 2 judgements whose agreement (share holding the commonest value) is below this go to review.
+    "REVIEW_MIN_AGREEMENT": float(os.environ.get("CROSSWALK_REVIEW_MIN_AGREEMENT", "0.75")),
     # Training workers beat every RUN_HEARTBEAT_SECONDS; a running run silent for RUN_STALE_SECONDS is re-queued
     # (it resumes from its last checkpoint) until it has been started RUN_MAX_ATTEMPTS times, then marked failed.
     "RUN_HEARTBEAT_SECONDS": float(os.environ.get("CROSSWALK_RUN_HEARTBEAT_SECONDS", "10")),
