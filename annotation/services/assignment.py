@@ -290,12 +290,16 @@ def undo(user, now=None) -> Undone:
     if a is None or a.expires_at <= now:
         raise LeaseError(LeaseError.NOTHING)
     if a.kind == LABEL:
-        judgement = HarmLabel.objects.get(prompt_id=a.prompt_id, annotator=user)
+        judgement = HarmLabel.objects.filter(prompt_id=a.prompt_id, annotator=user).first()
+    else:
+        judgement = Comparison.objects.select_related("best", "worst").filter(
+            candidate_set_id=a.candidate_set_id, annotator=user).first()
+    if judgement is None:  # removed by an admin since: nothing left to give back
+        raise LeaseError(LeaseError.NOTHING)
+    if a.kind == LABEL:
         answer = {"harm": judgement.harm_scope, "categories": list(judgement.categories.values_list("pk", flat=True)),
                   "explanation": judgement.explanation, "semantic_translation": judgement.semantic_translation}
     else:
-        judgement = Comparison.objects.select_related("best", "worst").get(
-            candidate_set_id=a.candidate_set_id, annotator=user)
         answer = {"best": judgement.best.position if judgement.best else None,
                   "worst": judgement.worst.position if judgement.worst else None,
                   "ranking": judgement.ranking, "harmful": judgement.harmful_positions,
