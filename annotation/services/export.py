@@ -69,7 +69,7 @@ SCHEMAS = {
         ("candidate_set_id", pa.int64()), ("conversation", _MESSAGES), ("candidates", pa.list_(pa.string())),
         ("best", pa.int64()), ("worst", pa.int64()), ("ranking", _INTS), ("harmful_positions", _INTS),
         ("none_acceptable", pa.bool_()), ("rationale", pa.string()), ("shown_order", _INTS),
-        ("generator", pa.string()), ("strategy", pa.string()),
+        ("generator", pa.string()), ("strategy", pa.string()), ("diversity", pa.float64()),
     ]),
     "redteam": pa.schema([
         ("prompt", pa.string()), ("language", pa.string()), ("harm_category", pa.string()),
@@ -171,6 +171,7 @@ def _comparison_columns(extra=False):
             "harmful_positions": _text("harmful_positions"), "shown_order": _text("shown_order"),
             "none_acceptable": "none_acceptable", "rationale": "rationale",
             "generator": "candidate_set__generator", "strategy": "candidate_set__strategy",
+            "diversity": "candidate_set__diversity",
         }
     return cols
 
@@ -284,6 +285,7 @@ def _raw_comparisons(snapshot, batch_size):
             best="best", worst="worst", ranking="ranking", harmful_positions=_json("harmful_positions", _INTS_PL),
             none_acceptable=pl.col("none_acceptable").cast(pl.Boolean), rationale="rationale",
             shown_order=_json("shown_order", _INTS_PL), generator="generator", strategy="strategy",
+            diversity=pl.col("diversity").cast(pl.Float64),
         )
 
 

@@ -51,7 +51,8 @@ def world(db):
     s_en, c_en = _set(en, ["I can't help with that.", "Here is how."])
     Comparison.objects.create(candidate_set=s_en, origin="imported", best=c_en[0], worst=c_en[1], ranking=[0, 1])
     s_sw, c_sw = _set(sw, ["Siwezi kusaidia.", "Hivi ndivyo.", "Piga kelele."],
-                      conversation=[{"role": "user", "content": "Habari"}, {"role": "assistant", "content": "Sawa"}])
+                      conversation=[{"role": "user", "content": "Habari"}, {"role": "assistant", "content": "Sawa"}],
+                      diversity=0.42)
     Comparison.objects.create(candidate_set=s_sw, annotator=u1, best=c_sw[0], worst=c_sw[2], ranking=[0, 1, 2],
                               shown_order=[2, 0, 1], harmful_positions=[2], rationale="safest " + EVIL,
                               time_spent_ms=1200)
@@ -170,6 +171,7 @@ def test_raw_keeps_every_judgement_with_pseudonyms_and_opt_in_demographics_only(
         0, 2, [0, 1, 2], [2, 0, 1], [2])
     assert c1["rationale"] == "safest " + EVIL and c1["time_spent_ms"] == 1200 and c1["none_acceptable"] is False
     assert c1["conversation"][0] == {"role": "user", "content": "Habari"} and c1["harmful"] is None
+    assert c1["generator"] == "test:gen" and c1["diversity"] == pytest.approx(0.42)
     assert isinstance(c1["created_at"], datetime)
     c2 = rows[("comparison", p2.pseudonym.hex, "sw")]
     assert c2["country"] == "" and c2["demographics"] == "{}" and c2["worst"] is None and c2["ranking"] == []
