@@ -11,7 +11,9 @@ class FunctionCallback(TrainerCallback):
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if self._on_log and logs and state.is_world_process_zero:
-            self._on_log(state.global_step, {k: float(v) for k, v in logs.items() if isinstance(v, (int, float))})
+            values = {k: float(v) for k, v in logs.items() if isinstance(v, (int, float))}
+            values["max_steps"] = state.max_steps  # lets a page show "step 12 of 40" and the time left
+            self._on_log(state.global_step, values)
 
     def on_step_end(self, args, state, control, **kwargs):
         if self._should_stop and self._should_stop():

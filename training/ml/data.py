@@ -103,6 +103,17 @@ def paper_slice(n_per_language, path=PAPER_FILE, offset=0):
     return [r for lang in sorted(by_lang) for r in by_lang[lang][offset:offset + n_per_language]]
 
 
+def truncate_responses(rows, tokenizer, max_tokens):
+    """Cut every response to its first max_tokens tokens, as text, so that every trainer (ours and
+    TRL's) sees the same shorter pairs: used for CPU-sized runs and the benchmark."""
+    def cut(text):
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        return text if len(ids) <= max_tokens else tokenizer.decode(ids[:max_tokens])
+
+    keys = ("chosen", "rejected", "en_chosen", "en_rejected")
+    return [{**r, **{k: cut(r[k]) for k in keys}} for r in rows]
+
+
 def dataset_from_rows(rows):
     from datasets import Dataset
 

@@ -37,6 +37,10 @@ class MPOConfig(TrainingArguments):
     simpo_gamma: float = 0.5
     max_length: int = 512
     remove_unused_columns: bool = False  # the collator needs the token columns
+    # A step makes one or two forward calls depending on the batch (English only for anchored rows);
+    # DDP's per-forward buffer broadcast would then mismatch across ranks and hang. Llama-style
+    # buffers (rotary frequencies) are constants, so nothing needs broadcasting.
+    ddp_broadcast_buffers: bool = False
 
     def __post_init__(self):
         super().__post_init__()
@@ -98,9 +102,8 @@ def reference_values(model, dataset, collator, pooling, batch_size=8, device=Non
                 pooled, gap = english_forward(model, batch, pooling, with_logps=True)
                 a = gap.shape[0]
                 en_iter = iter(zip(gap.tolist(), pooled[:a].tolist(), pooled[a:].tolist()))
-            hidden = model.config.hidden_size if hasattr(model, "config") else 1
             for r in rows:
-                g, hc, hr = next(en_iter) if r["anchored"] else (0.0, [0.0] * hidden, [0.0] * hidden)
+                g, hc, hr = next(en_iter) if r["anchored"] else (0.0, [], [])
                 cols["ref_en_gap"].append(g)
                 cols["ref_en_chosen_h"].append(hc)
                 cols["ref_en_rejected_h"].append(hr)
@@ -123,8 +126,7 @@ class MPOTrainer(Trainer):
                          processing_class=processing_class, **kwargs)
         self._stored = defaultdict(list)
         self.ref_model = None
-        needs_ref = args.method == "mpo" or (args.native_loss == "dpo" and args.method == "mpo")
-        if not needs_ref:
+        if args.method != "mpo":  # SimPO is reference-free
             return
         if args.precompute_ref:
             source = ref_model if ref_model is not None else self.model  # untrained policy == reference
