@@ -56,12 +56,22 @@ def progress_context(run):
     }
 
 
-@curators_only
+def detail_context(run):
+    """Everything a run's page shows: what it is, its progress and charts, its evaluation and artefacts."""
+    return {
+        "rows": evaluation_rows(run.evaluation or {}), "columns": COLUMNS, "drift_columns": COLUMNS[5:],
+        "compare_columns": COLUMNS[:5], "last_metric": run.metrics.order_by("-step").first(),
+        "metric_count": run.metrics.count(), **progress_context(run),
+    }
+
+
+@login_required
+@permission_required("training.view_trainingrun", raise_exception=True)
 def run_progress(request, pk):
-    """The live part of a run's page; htmx polls it while the run is queued or running."""
+    """The body of a run's page; htmx polls it while the run is queued or running, so nothing reloads."""
     reap_stale_runs()  # a dead worker's run is noticed even when no other worker is up
-    run = get_object_or_404(TrainingRun, pk=pk)
-    return render(request, "training/_run_progress.html", progress_context(run))
+    run = get_object_or_404(TrainingRun.objects.select_related("snapshot"), pk=pk)
+    return render(request, "training/_run_body.html", detail_context(run))
 
 
 @require_POST

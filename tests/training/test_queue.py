@@ -14,6 +14,7 @@ from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from training.ml.run import last_checkpoint
 from training.models import TrainingRun
 from training.services.queue import QueueError, cancel_run, claim_run, enqueue_run, reap_stale_runs, retry_run
 
@@ -123,7 +124,7 @@ def test_a_killed_worker_leaves_a_run_that_is_requeued_and_resumes_from_its_chec
     run = queued_run(training_rows, tiny_model_dir, max_steps=400, save_steps=3, logging_steps=1)
     worker = start_worker("doomed")
     checkpoints = Path(run.output_dir)
-    wait_for(lambda: any(checkpoints.glob("checkpoint-*")), 180, "a first checkpoint")
+    wait_for(lambda: last_checkpoint(checkpoints), 180, "a first complete checkpoint")
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait()
     run.refresh_from_db()
@@ -131,7 +132,8 @@ def test_a_killed_worker_leaves_a_run_that_is_requeued_and_resumes_from_its_chec
     wait_for(lambda: reap_stale_runs() == [run.pk], 30, "the run to go stale")
     run.refresh_from_db()
     assert run.status == Status.QUEUED and "re-queued" in run.error
-    killed_at = max(int(p.name.split("-")[1]) for p in checkpoints.glob("checkpoint-*"))
+    # The newest complete checkpoint when it died (the kill may have cut a later one short mid-save).
+    killed_at = int(Path(last_checkpoint(checkpoints)).name.split("-")[1])
 
     # Finish sooner on the second attempt: the options are read again when a worker picks the run up.
     run.config = {"options": {**run.config["options"], "max_steps": killed_at + 2}}

@@ -32,7 +32,8 @@ def log_in(page, live_server, username):
     page.click("button[type=submit]")
 
 
-def test_queue_watch_and_plot_a_tiny_run(page, live_server, tmp_path, rows, tiny_model_dir):
+def test_queue_watch_and_plot_a_tiny_run(page, live_server, tmp_path, rows, tiny_model_dir, settings):
+    settings.TRAINING_OUTPUT_DIR = tmp_path / "runs"
     data = tmp_path / "rows.parquet"
     pl.DataFrame(rows * 4).write_parquet(data)
     curator = User.objects.create_user("cur", password="pw-for-tests-1", is_staff=True)
