@@ -64,6 +64,9 @@ def login_by_keyboard(page, username):
 
 
 def keys(page, *presses):
+    # A key pressed while htmx is still swapping or settling the next task would reach a button that htmx has
+    # not wired yet; a person is never that fast, a test is.
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     for k in presses:
         page.keyboard.press(k)
 
