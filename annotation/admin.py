@@ -323,12 +323,32 @@ class PromptDecisionInline(ReadOnlyInline):
 
 
 class SummaryMixin:
+    """Columns and the split panel shared by the prompt and candidate-set lists (annotated querysets)."""
+
     summary_template = "admin/annotation/item_summary.html"
+    summary_label = ""  # what the split counts, e.g. "harm scope"
+
+    def summary_of(self, obj):
+        raise NotImplementedError
 
     def _render_summary(self, summary, value_label):
         from django.template.loader import render_to_string
 
         return render_to_string(self.summary_template, {"s": summary, "value_label": value_label})
+
+    @admin.display(description="judgements", ordering="n_judgements")
+    def n_judgements_col(self, obj):
+        return obj.n_judgements
+
+    @admin.display(description="decision", ordering="decision")
+    def decision_col(self, obj):
+        return obj.decision or "–"
+
+    @admin.display(description="split of the judgements")
+    def judgement_summary(self, obj):
+        if obj.pk is None:
+            return "–"
+        return self._render_summary(self.summary_of(obj), self.summary_label)
 
 
 @admin.register(models.Prompt)
@@ -366,10 +386,6 @@ class PromptAdmin(CurationActions, SummaryMixin, AuditedAdmin):
     def short_text(self, obj):
         return _short(obj.text)
 
-    @admin.display(description="judgements", ordering="n_judgements")
-    def n_judgements_col(self, obj):
-        return obj.n_judgements
-
     @admin.display(description="global / local / not harmful")
     def split(self, obj):
         return f"{obj.n_global} / {obj.n_local} / {obj.n_none}"
@@ -378,15 +394,10 @@ class PromptAdmin(CurationActions, SummaryMixin, AuditedAdmin):
     def agreement_col(self, obj):
         return _percent(obj.agreement)
 
-    @admin.display(description="decision", ordering="decision")
-    def decision_col(self, obj):
-        return obj.decision or "–"
+    summary_label = "harm scope"
 
-    @admin.display(description="split of the judgements")
-    def judgement_summary(self, obj):
-        if obj.pk is None:
-            return "–"
-        return self._render_summary(agreement.prompt_summary(obj), "harm scope")
+    def summary_of(self, obj):
+        return agreement.prompt_summary(obj)
 
     @admin.action(permissions=["curate"], description="Freeze selected prompts into a snapshot…")
     def freeze_selected(self, request, queryset):
@@ -498,23 +509,14 @@ class CandidateSetAdmin(CurationActions, SummaryMixin, AuditedAdmin):
     def language(self, obj):
         return obj.prompt.language.code
 
-    @admin.display(description="judgements", ordering="n_judgements")
-    def n_judgements_col(self, obj):
-        return obj.n_judgements
-
     @admin.display(description="agreement on best", ordering="agreement")
     def agreement_col(self, obj):
         return _percent(obj.agreement)
 
-    @admin.display(description="decision", ordering="decision")
-    def decision_col(self, obj):
-        return obj.decision or "–"
+    summary_label = "best candidate (position)"
 
-    @admin.display(description="split of the judgements")
-    def judgement_summary(self, obj):
-        if obj.pk is None:
-            return "–"
-        return self._render_summary(agreement.candidate_set_summary(obj), "best candidate (position)")
+    def summary_of(self, obj):
+        return agreement.candidate_set_summary(obj)
 
     @admin.action(permissions=["curate"], description="Re-generate candidates of selected sets")
     def regenerate(self, request, queryset):

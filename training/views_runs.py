@@ -74,28 +74,26 @@ def run_progress(request, pk):
     return render(request, "training/_run_body.html", detail_context(run))
 
 
-@require_POST
-@curators_only
-def run_cancel(request, pk):
+def _queue_action(request, pk, action, done):
     run = get_object_or_404(TrainingRun, pk=pk)
     try:
-        cancel_run(run)
-        messages.success(request, f"Run {run.pk} cancelled.")
+        action(run)
+        messages.success(request, done.format(pk=run.pk))
     except QueueError as exc:
         messages.error(request, str(exc))
     return redirect("training:run_detail", pk=run.pk)
+
+
+@require_POST
+@curators_only
+def run_cancel(request, pk):
+    return _queue_action(request, pk, cancel_run, "Run {pk} cancelled.")
 
 
 @require_POST
 @curators_only
 def run_retry(request, pk):
-    run = get_object_or_404(TrainingRun, pk=pk)
-    try:
-        retry_run(run)
-        messages.success(request, f"Run {run.pk} queued again; it resumes from its last checkpoint.")
-    except QueueError as exc:
-        messages.error(request, str(exc))
-    return redirect("training:run_detail", pk=run.pk)
+    return _queue_action(request, pk, retry_run, "Run {pk} queued again; it resumes from its last checkpoint.")
 
 
 @login_required

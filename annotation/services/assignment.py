@@ -258,21 +258,21 @@ def submit_comparison(user, assignment_id, *, best=None, worst=None, ranking=(),
 
 
 @transaction.atomic
+def _give_back(user, assignment_id, status, note, now) -> Assignment:
+    now = now or timezone.now()
+    a = _claim(user, assignment_id, now, allow_expired=True)
+    _finish(a, status, now, note)
+    return a
+
+
 def skip(user, assignment_id, note="", now=None) -> Assignment:
     """Give the item back (it never comes back to this annotator); allowed on an expired lease too."""
-    now = now or timezone.now()
-    a = _claim(user, assignment_id, now, allow_expired=True)
-    _finish(a, S.SKIPPED, now, note)
-    return a
+    return _give_back(user, assignment_id, S.SKIPPED, note, now)
 
 
-@transaction.atomic
 def flag(user, assignment_id, note="", now=None) -> Assignment:
     """Report the item as broken; it does not count as a judgement, curators see the note."""
-    now = now or timezone.now()
-    a = _claim(user, assignment_id, now, allow_expired=True)
-    _finish(a, S.FLAGGED, now, note)
-    return a
+    return _give_back(user, assignment_id, S.FLAGGED, note, now)
 
 
 @dataclass
