@@ -141,36 +141,40 @@ class ReviewFilter(admin.SimpleListFilter):
         return queryset
 
 
-class FlaggedFilter(admin.SimpleListFilter):
+class YesNoFilter(admin.SimpleListFilter):
+    """A filter with "yes" / "no" over one condition."""
+
+    yes_label = no_label = ""
+
+    def condition(self, queryset) -> Q:
+        raise NotImplementedError
+
+    def lookups(self, request, model_admin):
+        return [("yes", self.yes_label), ("no", self.no_label)]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(self.condition(queryset))
+        if self.value() == "no":
+            return queryset.exclude(self.condition(queryset))
+        return queryset
+
+
+class FlaggedFilter(YesNoFilter):
     """Items an annotator flagged as broken (an assignment with status 'flagged')."""
 
-    title = "flagged"
-    parameter_name = "flagged"
+    title, parameter_name, yes_label, no_label = "flagged", "flagged", "flagged", "not flagged"
 
-    def lookups(self, request, model_admin):
-        return [("yes", "flagged"), ("no", "not flagged")]
-
-    def queryset(self, request, queryset):
+    def condition(self, queryset):
         item = "prompt" if queryset.model is models.Prompt else "candidate_set"
-        flagged = Q(pk__in=models.Assignment.objects.filter(status=models.Assignment.Status.FLAGGED).values(item))
-        if self.value() == "yes":
-            return queryset.filter(flagged)
-        if self.value() == "no":
-            return queryset.exclude(flagged)
-        return queryset
+        return Q(pk__in=models.Assignment.objects.filter(status=models.Assignment.Status.FLAGGED).values(item))
 
 
-class GoldItemFilter(admin.SimpleListFilter):
-    title = "gold item"
-    parameter_name = "gold"
+class GoldItemFilter(YesNoFilter):
+    title, parameter_name, yes_label, no_label = "gold item", "gold", "gold", "not gold"
 
-    def lookups(self, request, model_admin):
-        return [("yes", "gold"), ("no", "not gold")]
-
-    def queryset(self, request, queryset):
-        if self.value() in {"yes", "no"}:
-            return queryset.filter(gold__isnull=self.value() == "no")
-        return queryset
+    def condition(self, queryset):
+        return Q(gold__isnull=False)
 
 
 class GoldScoreFilter(admin.SimpleListFilter):
