@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 import pytest
 
 from annotation.models import AnnotatorProfile
-from tests.annotation.workspace_helpers import PASSWORD, annotator, seed_reference_rows
+from tests.annotation.workspace_helpers import PASSWORD, annotator
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -30,7 +30,6 @@ def shots(tmp_path_factory):
 
 def test_api_docs_and_my_data_page(transactional_db, live_server, settings, shots):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
-    seed_reference_rows()
     user = annotator("amina", codes=("en", "sw"))
     hosts = set()
     with sync_api.sync_playwright() as p:

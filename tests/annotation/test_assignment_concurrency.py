@@ -14,7 +14,7 @@ from django.db import connection
 from annotation.models import Assignment, Comparison, HarmLabel
 from annotation.services import assignment as svc
 from annotation.services.assignment import LeaseError
-from tests.annotation.workspace_helpers import annotator, candidate_set, prompts, seed_reference_rows
+from tests.annotation.workspace_helpers import annotator, candidate_set, prompts
 
 pytestmark = [
     pytest.mark.postgres,
@@ -23,11 +23,6 @@ pytestmark = [
                        reason="needs PostgreSQL row locks (set DATABASE_URL); SQLite serialises all writers"),
 ]
 K = 3
-
-
-@pytest.fixture(autouse=True)
-def reference_rows():
-    seed_reference_rows()
 
 
 def run_threads(n, target):

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from annotation.models import Assignment, Comparison, HarmLabel
-from tests.annotation.workspace_helpers import PASSWORD, annotator, candidate_set, prompts, seed_reference_rows
+from tests.annotation.workspace_helpers import PASSWORD, annotator, candidate_set, prompts
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -40,7 +40,6 @@ def shots(tmp_path_factory):
 
 @pytest.fixture
 def page(browser, transactional_db, live_server, settings):
-    seed_reference_rows()
     settings.CROSSWALK = {**settings.CROSSWALK, "JUDGEMENTS_PER_ITEM": 3, "GOLD_RATE": 0.0}
     context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="en")
     pg = context.new_page()

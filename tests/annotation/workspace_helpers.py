@@ -1,23 +1,16 @@
 """Small builders for the workspace tests: annotators with languages, prompts and candidate sets."""
 from django.contrib.auth import get_user_model
 
-from annotation import reference_data
 from annotation.models import (
     AnnotatorLanguage,
     AnnotatorProfile,
     Candidate,
     CandidateSet,
-    HarmCategory,
     Language,
     Prompt,
 )
 
 PASSWORD = "pw-for-tests-only"  # noqa: S105
-
-
-def seed_reference_rows():
-    """Languages and harm categories come from a data migration, which transactional tests flush away."""
-    reference_data.seed(Language, HarmCategory)
 
 
 def annotator(username, codes=("en",)):
